@@ -1,0 +1,5 @@
+"""`uvicorn api.main:app`: the app configured from the environment."""
+
+from api.app import create_app
+
+app = create_app()
