@@ -24,7 +24,6 @@ from tortoise import Tortoise
 from api.app import create_app
 from api.settings import Settings
 from services.db import init_database
-from services.migrations import apply_migrations
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -105,8 +104,10 @@ async def backend() -> AsyncIterator[Backend]:
         folder = tempfile.mkdtemp(prefix="bo_test_")
         url = f"sqlite://{folder}/test.sqlite3"
         cleanup = None
-    await apply_migrations(url)
+    # The schema comes from the models here; tests/test_migrations.py checks the migrations
+    # build the same schema, so several people can add models without renumbering migrations.
     await init_database(url)
+    await Tortoise.generate_schemas()
     try:
         yield Backend(BACKEND, url)
     finally:
