@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +19,7 @@ from services.access import Actor
 from services.errors import NotFound
 
 M = TypeVar("M", bound=Model)
+log = logging.getLogger("backoffice.db")
 
 __all__ = [
     "tortoise_config",
@@ -55,9 +59,50 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
-def transaction():  # noqa: ANN201 - Tortoise's own context manager type is private
-    """One short transaction on the default connection. Services own these; resolvers never open one."""
-    return in_transaction("default")
+# Callbacks to run once the outermost transaction has committed (publishing events, enqueuing
+# jobs): never for work that rolled back, and never before other processes can see the rows.
+_after_commit: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
+    "after_commit", default=None
+)
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """A transaction on the default connection; nested ones are savepoints.
+
+    Services own these; resolvers never open one. What `on_commit` registers inside runs after
+    the outermost one commits; what a rolled-back (nested) block registered is dropped.
+    """
+    pending = _after_commit.get()
+    outermost = pending is None
+    if outermost:
+        pending = []
+        token = _after_commit.set(pending)
+    mark = len(pending)
+    try:
+        async with in_transaction("default"):
+            yield
+    except BaseException:
+        del pending[mark:]
+        if outermost:
+            _after_commit.reset(token)
+        raise
+    if outermost:
+        _after_commit.reset(token)
+        for callback in pending:
+            try:
+                await callback()
+            except Exception:  # the data is committed: a failed notification must not undo the answer
+                log.exception("after-commit callback failed")
+
+
+def on_commit(callback: AfterCommit) -> None:
+    """Runs `callback` after the current transaction commits, or at once outside a transaction."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("on_commit outside a transaction: call the callback directly")
+    pending.append(callback)
 
 
 def parse_id(raw: object, field: Sequence[str], what: str) -> uuid.UUID:
