@@ -22,10 +22,10 @@ def _int(name: str, default: int) -> int:
 class QueryLimits:
     """Limits checked before a GraphQL document runs; the README lists them."""
 
-    max_depth: int = 12
+    max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 4000
-    max_cost: int = 10000
+    max_cost: int = 5000
     max_body_bytes: int = 1_000_000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict | None = None
-    _actor: Actor | None = None
-    _account: Account | None = None
+    _actor: asyncio.Future[Actor] | None = None
+    _account: asyncio.Future[Account] | None = None
     _loaders: Loaders | None = None
 
     async def actor(self) -> Actor:
@@ -32,13 +33,17 @@ class Context:
         if self._actor is None:
             if not self.bearer:
                 raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
-            self._actor = await accounts.authenticate(self.bearer)
-        return self._actor
+            # A future, not a value: the resolvers of one request ask at the same time.
+            self._actor = asyncio.ensure_future(accounts.authenticate(self.bearer))
+        return await self._actor
 
     async def account(self) -> Account:
         if self._account is None:
-            self._account = await accounts.get_account(await self.actor())
-        return self._account
+            self._account = asyncio.ensure_future(self._load_account())
+        return await self._account
+
+    async def _load_account(self) -> Account:
+        return await accounts.get_account(await self.actor())
 
     async def currency(self) -> str:
         return (await self.account()).currency
