@@ -146,3 +146,20 @@ async def test_money_keeps_the_currency_minor_units(client):
         yen, [{"article": "Z", "name": "z", "prices": [{"priceType": "RETAIL", "amount": "1.5"}]}]
     )
     assert bad["userErrors"][0]["code"] == "TOO_MANY_DECIMALS"
+
+
+async def test_datetimes_carry_their_time_zone_and_ids_are_uuids(company):
+    import uuid
+    from datetime import datetime
+
+    payload = await upsert(company, [{"article": "T", "name": "t"}])
+    product_id = payload["products"][0]["id"]
+    uuid.UUID(product_id)
+    data = await company.api.ok("query($id: ID!) { product(id: $id) { createdAt updatedAt } }", {"id": product_id})
+    assert datetime.fromisoformat(data["product"]["createdAt"]).tzinfo is not None
+
+
+async def test_a_sku_of_another_account_is_not_found(company, other_company):
+    await upsert(company, [{"article": "MINE", "name": "m"}])
+    body = await other_company.api.raw('{ variantBySku(sku: "MINE") { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
