@@ -11,24 +11,6 @@ from resolvers import customers as r
 from schema.common import Connection, UserError, connection, payload
 
 
-@strawberry.type(name="Customer")
-class CustomerType:
-    id: strawberry.ID
-    code: str | None
-    name: str
-    emails: list[str]
-    phones: list[str]
-    tax_id: str
-    addresses: list[str]
-    tags: list[str]
-    comment: str
-    country: str
-    email_consent: bool
-    sms_consent: bool
-    created_at: datetime
-    updated_at: datetime
-
-
 @strawberry.type(name="Supplier")
 class SupplierType:
     id: strawberry.ID
@@ -45,6 +27,12 @@ class SupplierType:
     updated_at: datetime
 
 
+@strawberry.type(name="Customer")
+class CustomerType(SupplierType):
+    email_consent: bool
+    sms_consent: bool
+
+
 @strawberry.input
 class CounterpartyFilterInput:
     search: str | None = strawberry.field(default=None, description="Name, code, email, phone or tax id.")
@@ -52,9 +40,8 @@ class CounterpartyFilterInput:
     country: str | None = None
 
 
-@strawberry.input
-class CreateCustomerInput:
-    name: str
+@strawberry.input(description="Record fields a customer and a supplier share; left out: unchanged on update.")
+class CounterpartyFields:
     code: str | None = None
     emails: list[str] | None = None
     phones: list[str] | None = None
@@ -63,51 +50,29 @@ class CreateCustomerInput:
     tags: list[str] | None = None
     comment: str | None = None
     country: str | None = None
+
+
+@strawberry.input
+class CreateSupplierInput(CounterpartyFields):
+    name: str
+
+
+@strawberry.input(description="Fields left out stay as they are.")
+class UpdateSupplierInput(CounterpartyFields):
+    id: strawberry.ID
+    name: str | None = None
+
+
+@strawberry.input
+class CreateCustomerInput(CreateSupplierInput):
     email_consent: bool | None = None
     sms_consent: bool | None = None
 
 
 @strawberry.input(description="Fields left out stay as they are.")
-class UpdateCustomerInput:
-    id: strawberry.ID
-    name: str | None = None
-    code: str | None = None
-    emails: list[str] | None = None
-    phones: list[str] | None = None
-    tax_id: str | None = None
-    addresses: list[str] | None = None
-    tags: list[str] | None = None
-    comment: str | None = None
-    country: str | None = None
+class UpdateCustomerInput(UpdateSupplierInput):
     email_consent: bool | None = None
     sms_consent: bool | None = None
-
-
-@strawberry.input
-class CreateSupplierInput:
-    name: str
-    code: str | None = None
-    emails: list[str] | None = None
-    phones: list[str] | None = None
-    tax_id: str | None = None
-    addresses: list[str] | None = None
-    tags: list[str] | None = None
-    comment: str | None = None
-    country: str | None = None
-
-
-@strawberry.input(description="Fields left out stay as they are.")
-class UpdateSupplierInput:
-    id: strawberry.ID
-    name: str | None = None
-    code: str | None = None
-    emails: list[str] | None = None
-    phones: list[str] | None = None
-    tax_id: str | None = None
-    addresses: list[str] | None = None
-    tags: list[str] | None = None
-    comment: str | None = None
-    country: str | None = None
 
 
 @strawberry.type
