@@ -25,6 +25,7 @@ migrate: venv
 
 run: venv
 	$(BIN)/backoffice migrate
+	$(BIN)/backoffice demo
 	$(BIN)/backoffice serve
 
 lint: dev

@@ -2,6 +2,12 @@
 
 MODEL_MODULES = [
     "models.accounts",
+    "models.campaigns",
     "models.catalog",
     "models.customers",
+    "models.events",
+    "models.fiscal",
+    "models.inventory",
+    "models.orders",
+    "models.purchasing",
 ]

@@ -15,6 +15,14 @@ class Account(Model):
     timezone = fields.CharField(max_length=64, default="Europe/Moscow")
     allow_backorders = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Orders (services/orders.py): minutes a new order has to be confirmed in, how new orders find a
+    # manager, and the last order number and round-robin manager given out (both under a row lock).
+    confirmation_minutes = fields.IntField(default=5, db_default=5)
+    assignment_strategy = fields.CharField(max_length=16, default="ROUND_ROBIN", db_default="ROUND_ROBIN")
+    last_order_number = fields.BigIntField(default=0, db_default=0)
+    last_assigned_manager_id = fields.UUIDField(null=True)
+    # The last position given out in the account's event log (services/events.py, under a row lock).
+    event_seq = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "account"
@@ -26,6 +34,8 @@ class User(AccountOwned):
     password_hash = fields.CharField(max_length=255)
     role = fields.CharField(max_length=16)
     is_active = fields.BooleanField(default=True)
+    # A MANAGER on shift gets new orders assigned (services/orders.py).
+    on_shift = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "app_user"

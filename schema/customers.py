@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import customers as r
+from resolvers import orders as order_resolvers
 from schema.common import Connection, UserError, connection, payload
+
+if TYPE_CHECKING:
+    from schema.orders import CustomerMetrics
 
 
 @strawberry.type(name="Supplier")
@@ -31,6 +36,10 @@ class SupplierType:
 class CustomerType(SupplierType):
     email_consent: bool
     sms_consent: bool
+
+    @strawberry.field(description="Last sale, total sales, order count, average order, balance.")
+    async def metrics(self, info: Info) -> Annotated[CustomerMetrics, strawberry.lazy("schema.orders")]:
+        return await order_resolvers.customer_metrics(info, self)  # type: ignore[arg-type]
 
 
 @strawberry.input

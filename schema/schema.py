@@ -9,28 +9,58 @@ from strawberry.tools import merge_types
 
 from api.settings import QueryLimits
 from schema.accounts import AccountsMutation, AccountsQuery
+from schema.campaigns import CampaignsMutation, CampaignsQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.customers import CustomersMutation, CustomersQuery
+from schema.dropship import DropshipMutation, DropshipQuery
 from schema.errors import ErrorPresenter
+from schema.fiscal import FiscalMutation, FiscalQuery
+from schema.inventory import InventoryMutation, InventoryQuery, InventorySubscription
 from schema.limits import QueryLimitsExtension
+from schema.live import LiveSubscription, OperationContext, SharedEventExecutor
+from schema.orders import OrdersMutation, OrdersQuery
 
-QUERIES = (AccountsQuery, CatalogQuery, CustomersQuery)
-MUTATIONS = (AccountsMutation, CatalogMutation, CustomersMutation)
+QUERIES = (
+    AccountsQuery,
+    CatalogQuery,
+    CustomersQuery,
+    OrdersQuery,
+    InventoryQuery,
+    CampaignsQuery,
+    FiscalQuery,
+    DropshipQuery,
+)
+MUTATIONS = (
+    AccountsMutation,
+    CatalogMutation,
+    CustomersMutation,
+    OrdersMutation,
+    InventoryMutation,
+    CampaignsMutation,
+    FiscalMutation,
+    DropshipMutation,
+)
+SUBSCRIPTIONS = (LiveSubscription, InventorySubscription)
 
 
 def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
+    subscription = merge_types("Subscription", SUBSCRIPTIONS)
     return strawberry.Schema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         extensions=[
+            OperationContext,
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: QueryLimitsExtension(limits=limits),
             ErrorPresenter,
         ],
+        # Subscription events run once per process for subscribers who asked the same.
+        execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=250),
     )

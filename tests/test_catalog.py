@@ -155,7 +155,9 @@ async def test_datetimes_carry_their_time_zone_and_ids_are_uuids(company):
     payload = await upsert(company, [{"article": "T", "name": "t"}])
     product_id = payload["products"][0]["id"]
     uuid.UUID(product_id)
-    data = await company.api.ok("query($id: ID!) { product(id: $id) { createdAt updatedAt } }", {"id": product_id})
+    data = await company.api.ok(
+        "query($id: ID!) { product(id: $id) { createdAt updatedAt } }", {"id": product_id}
+    )
     assert datetime.fromisoformat(data["product"]["createdAt"]).tzinfo is not None
 
 

@@ -13,6 +13,9 @@ from tests.conftest import Company
 from tests.schema_calls import build_call, calls_taking_ids, error_codes
 from tests.test_accounts import CREATE_TOKEN, CREATE_USER
 from tests.test_catalog import tshirt, upsert
+from tests.test_inventory_tenancy import stock_objects
+from tests.test_orders_tenancy import order_objects
+from tests.test_workers_tenancy import worker_objects
 
 CALLS = calls_taking_ids()
 
@@ -55,13 +58,13 @@ async def objects_of(company: Company) -> dict[str, str]:
         "customer": customer["customer"]["id"],
         "supplier": supplier["supplier"]["id"],
     }
-    for make in EXTRA_OBJECTS:
+    for make in OBJECT_MAKERS:
         objects.update(await make(company, objects))
     return objects
 
 
-# Later domains add a maker here: async (company, objects so far) -> {kind: id}.
-EXTRA_OBJECTS: list = []
+# Each domain's maker of its objects: async (company, objects so far) -> {kind: id}.
+OBJECT_MAKERS = (stock_objects, order_objects, worker_objects)
 
 
 async def snapshot(account_id: str) -> dict[str, list[dict]]:
@@ -83,7 +86,7 @@ async def test_another_accounts_object_is_not_found_and_left_unchanged(company, 
     objects = await objects_of(company)
 
     def id_for(kind: str, where: str) -> str:
-        assert kind in objects, f"{where}: teach tests/test_tenancy.py to make a {kind!r} (EXTRA_OBJECTS)"
+        assert kind in objects, f"{where}: teach tests/test_tenancy.py to make a {kind!r} (OBJECT_MAKERS)"
         return objects[kind]
 
     call = build_call(root, field, id_for)
