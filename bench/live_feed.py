@@ -111,12 +111,18 @@ async def _client_main(
             await asyncio.sleep(0.05)  # do not stampede the servers' accept queues
     while True:  # instructions from the main process
         command = await asyncio.to_thread(inbox.get)
-        if command["do"] == "wait":  # until every subscriber has these orders, or the deadline
+        if command["do"] == "wait":  # until every subscriber has these orders, or no progress
             wanted = set(command["orders"])
             deadline = time.monotonic() + command["within"]
+            last, progress_at = -1, time.monotonic()
             while time.monotonic() < deadline:
                 if all(wanted <= r.keys() for r in state["received"]):
                     break
+                count = sum(len(r) for r in state["received"])
+                if count != last:
+                    last, progress_at = count, time.monotonic()
+                elif time.monotonic() - progress_at > 10:
+                    break  # nothing more is coming
                 await asyncio.sleep(0.05)
             missing = sum(len(wanted - r.keys()) for r in state["received"])
             outbox.put({"missing": missing, "connected": state["connected"], "ended": state["ended"][:3]})
@@ -299,8 +305,8 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.gather(*pending)
             elapsed = time.monotonic() - start
             for inbox in inboxes:
-                inbox.put({"do": "wait", "orders": placed, "within": 20})
-            [await asyncio.to_thread(outbox.get, True, 60) for _ in inboxes]
+                inbox.put({"do": "wait", "orders": placed, "within": 120})
+            [await asyncio.to_thread(outbox.get, True, 180) for _ in inboxes]
             for inbox in inboxes:
                 inbox.put({"do": "report", "orders": placed})
             reports = [await asyncio.to_thread(outbox.get, True, 60) for _ in inboxes]
@@ -338,7 +344,8 @@ async def main(args: argparse.Namespace) -> None:
                     "p99": round(_percentile(latencies, 0.99), 1),
                     "max": round(max(latencies), 1),
                 },
-                "lost": lost,
+                "lost": lost,  # never arrived (waited until 10 s without progress)
+                "late_over_1s": sum(1 for lat in latencies if lat > 1000),
                 "duplicates": sum(r["duplicates"] for r in reports),
                 "subscriptions_ended": sum(r["ended"] for r in reports),
                 "place_order_ms_p50": round(statistics.median(place_times) * 1000, 1),

@@ -524,15 +524,14 @@ async def _check(database_url: str, shop: Shop) -> dict:
     conn = await asyncpg.connect(_pg(database_url))
     try:
         a = shop.account_id
-        orders_n = await conn.fetchval("SELECT count(*) FROM customer_order WHERE account_id=$1", a)
-        distinct = await conn.fetchval(
-            "SELECT count(DISTINCT (channel_id, external_id)) FROM customer_order WHERE account_id=$1", a
-        )
+        # One statement, one snapshot: requests still in flight when wrk stops commit meanwhile.
         numbers = await conn.fetchrow(
-            "SELECT min(number) lo, max(number) hi, count(DISTINCT number) n FROM customer_order"
+            "SELECT count(*) orders, count(DISTINCT (channel_id, external_id)) distinct_ids,"
+            " min(number) lo, max(number) hi, count(DISTINCT number) n FROM customer_order"
             " WHERE account_id=$1",
             a,
         )
+        orders_n, distinct = numbers["orders"], numbers["distinct_ids"]
         bad_levels = await conn.fetchval(
             "SELECT count(*) FROM stock_level l WHERE l.account_id=$1 AND (l.on_hand_milli < l.reserved_milli"
             " OR l.reserved_milli <> COALESCE((SELECT sum(r.quantity_milli) FROM stock_reservation r"
@@ -552,6 +551,7 @@ async def _check(database_url: str, shop: Shop) -> dict:
         "orders": orders_n,
         "duplicates": orders_n - distinct,
         "gapless": numbers["lo"] == 1 and numbers["hi"] == numbers["n"] == orders_n,
+        "numbers": f"{numbers['lo']}..{numbers['hi']}, {numbers['n']} distinct",
         "oversell": bad_levels + (1 if hot > HOT_STOCK * 1000 else 0),
         "hot_sold": hot // 1000,
     }
@@ -640,7 +640,8 @@ async def main() -> None:
         print(
             f"  {label:8} orders {check['orders']}  duplicates {check['duplicates']}"
             f"  oversell {check['oversell']}"
-            f"  numbers gapless {check['gapless']}  HOT sold {check['hot_sold']}/{HOT_STOCK}"
+            f"  numbers gapless {check['gapless']} ({check['numbers']})"
+            f"  HOT sold {check['hot_sold']}/{HOT_STOCK}"
         )
     failures = [f for r in service for f in r.failures or []]
     for failure in failures[:3]:

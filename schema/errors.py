@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from tortoise.exceptions import ValidationError
 
-from services.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from services.errors import Forbidden, InvalidInput, NotFound, ServiceError, Unauthenticated
 
 log = logging.getLogger("backoffice.errors")
 
@@ -27,6 +28,12 @@ def _coded(error: GraphQLError, code: str, message: str, **extra: object) -> Gra
         original_error=None,
         extensions={**(error.extensions or {}), "code": code, **extra},
     )
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """A bug rather than the client's mistake: an exception the services did not mean to raise."""
+    original = error.original_error
+    return original is not None and not isinstance(original, ServiceError | GraphQLError | ValidationError)
 
 
 def present_error(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -44,6 +51,9 @@ def present_error(error: GraphQLError, request_id: str) -> GraphQLError:
         return _coded(error, "BAD_USER_INPUT", str(original), problems=problems)
     if isinstance(original, GraphQLError):
         return error
+    if isinstance(original, ValidationError):
+        # A value that does not fit its column (a 300-character sku, say): the client's mistake.
+        return _coded(error, "BAD_USER_INPUT", f"a value does not fit: {original}")
     log.error("unexpected error in request %s", request_id, exc_info=original)
     return _coded(
         error,

@@ -1,4 +1,5 @@
-"""Query limits checked before a document runs: depth, aliases and cost (tokens are capped at parse).
+"""Query limits checked before a document runs: depth, aliases and cost (tokens are capped at parse);
+and text no field can hold (the NUL character, which PostgreSQL refuses in any text).
 
 Depth and aliases are counted through fragments, whatever the fragments are named, so a query
 cannot hide its depth behind a fragment called `__schema`. Cost follows the large public APIs
@@ -25,9 +26,12 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
     value_from_ast,
+    visit,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.extensions import SchemaExtension
@@ -176,7 +180,9 @@ class QueryLimitsExtension(SchemaExtension):
             self.measured = measure(
                 context.schema._schema, context.graphql_document, context.operation_name, context.variables
             )
-            errors = limit_errors(self.measured, self.limits)
+            errors = limit_errors(self.measured, self.limits) or nul_errors(
+                context.graphql_document, context.variables
+            )
             if errors:
                 context.pre_execution_errors = errors
         yield
@@ -185,3 +191,41 @@ class QueryLimitsExtension(SchemaExtension):
         if self.measured is None:
             return {}
         return {"cost": {"requested": self.measured.cost, "limit": self.limits.max_cost}}
+
+
+# --- text no field can hold ---------------------------------------------------------------------------
+
+NUL = "\x00"
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class _NulFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if NUL in node.value:
+            self.found = True
+
+
+def nul_errors(document: Any, variables: Mapping | None) -> list[GraphQLError]:
+    """An error when any string of the request (variables or literals) holds a NUL character:
+    PostgreSQL stores no NUL in text, so no input may carry one (SQLite would, so both refuse)."""
+    finder = _NulFinder()
+    visit(document, finder)
+    if finder.found or _holds_nul(variables or {}):
+        return [
+            GraphQLError(
+                "text must not contain the NUL character (\\u0000)",
+                extensions={"code": "BAD_USER_INPUT", "problems": [{"field": [], "code": "NUL_CHARACTER"}]},
+            )
+        ]
+    return []

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -106,17 +107,27 @@ class LiveSubscription:
         feed = r.order_events(
             info, types=types, channel_ids=channel_ids, mine=mine, after_event_id=after_event_id
         )
-        async for event in _presented(info, feed):
-            yield event  # type: ignore[misc]
+        async with aclosing(_presented(info, feed)) as events:
+            async for event in events:
+                yield event  # type: ignore[misc]
 
 
 class OperationContext(SchemaExtension):
-    """Gives each operation on a WebSocket connection its own context (see resolvers/live.py)."""
+    """Gives each operation on a WebSocket connection its own context (see resolvers/live.py),
+    and codes (or masks) the errors of every result a subscription streams, as ErrorPresenter
+    does for queries: strawberry runs `on_operation` once for the whole stream."""
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, r.LiveContext):
             self.execution_context.context = context.for_operation()
+        yield
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", "unknown")
+            result.errors = [present_error(error, request_id) for error in errors]
         yield
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -13,12 +17,14 @@ from schema.campaigns import CampaignsMutation, CampaignsQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.customers import CustomersMutation, CustomersQuery
 from schema.dropship import DropshipMutation, DropshipQuery
-from schema.errors import ErrorPresenter
+from schema.errors import ErrorPresenter, is_unexpected
 from schema.fiscal import FiscalMutation, FiscalQuery
 from schema.inventory import InventoryMutation, InventoryQuery, InventorySubscription
 from schema.limits import QueryLimitsExtension
 from schema.live import LiveSubscription, OperationContext, SharedEventExecutor
 from schema.orders import OrdersMutation, OrdersQuery
+
+client_errors = logging.getLogger("backoffice.client_errors")
 
 QUERIES = (
     AccountsQuery,
@@ -43,12 +49,24 @@ MUTATIONS = (
 SUBSCRIPTIONS = (LiveSubscription, InventorySubscription)
 
 
+class BackofficeSchema(strawberry.Schema):
+    """Strawberry's schema, minus its habit of logging every client mistake as an ERROR with a
+    traceback: schema/errors.py logs the unexpected ones (with the request id); the rest are the
+    client's, answered with a clear message, and go to the debug log."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            if is_unexpected(error):
+                continue  # logged by ErrorPresenter with the request id and the traceback
+            client_errors.debug("client error: %s", error.message)
+
+
 def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
     subscription = merge_types("Subscription", SUBSCRIPTIONS)
-    return strawberry.Schema(
+    return BackofficeSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,

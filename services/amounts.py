@@ -37,6 +37,11 @@ def currency_exponent(currency: str) -> int:
     return _CURRENCY_EXPONENT.get(currency.upper(), 2)
 
 
+# Beyond this many digits before the point no amount or quantity fits: refused before any arithmetic,
+# which would overflow the decimal context ("1e999999") or build huge integers.
+_MAX_INTEGER_DIGITS = 30
+
+
 def _as_decimal(value: Decimal | int | str, field: Sequence[str], what: str) -> Decimal:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -44,7 +49,27 @@ def _as_decimal(value: Decimal | int | str, field: Sequence[str], what: str) -> 
         raise InvalidInput.one(field, "INVALID", f"{what} must be a decimal number") from exc
     if not number.is_finite():
         raise InvalidInput.one(field, "INVALID", f"{what} must be a finite number")
+    if not number.is_zero() and number.adjusted() >= _MAX_INTEGER_DIGITS:
+        raise InvalidInput.one(field, "TOO_LARGE", f"{what} is too large")
     return number
+
+
+def _scaled_exactly(number: Decimal, places: int) -> int | None:
+    """`number` × 10**places as an int, or None if that is not a whole number. Exact: no decimal
+    context is involved, so neither many digits ("1.000…001") nor tiny exponents ("1e-1000000000")
+    are rounded away."""
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked by _as_decimal
+    exponent += places
+    if exponent < 0:
+        kept, dropped = digits[:exponent], digits[exponent:]
+        if len(dropped) < -exponent:  # more places than digits: all of them are dropped
+            kept, dropped = (), digits
+        if any(dropped):
+            return None
+        digits, exponent = kept, 0
+    whole = int("".join(map(str, digits)) or "0") * 10**exponent
+    return -whole if sign else whole
 
 
 def money_to_minor(
@@ -59,12 +84,11 @@ def money_to_minor(
     if number < 0 and not allow_negative:
         raise InvalidInput.one(field, "NEGATIVE", "an amount cannot be negative")
     exponent = currency_exponent(currency)
-    scaled = number.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
+    minor = _scaled_exactly(number, exponent)
+    if minor is None:
         raise InvalidInput.one(
             field, "TOO_MANY_DECIMALS", f"an amount in {currency} has at most {exponent} decimals"
         )
-    minor = int(scaled)
     if abs(minor) >= MAX_MONEY_MINOR:
         raise InvalidInput.one(field, "TOO_LARGE", "the amount is too large")
     return minor
@@ -94,13 +118,14 @@ def quantity_to_milli(
     if number < 0 and not allow_negative:
         raise InvalidInput.one(field, "NEGATIVE", "a quantity must be positive")
     decimals = unit_decimals(unit)
-    if number.scaleb(decimals) != number.scaleb(decimals).to_integral_value():
+    if _scaled_exactly(number, decimals) is None:
         if decimals == 0:
             message = f"a quantity in {unit} must be a whole number"
         else:
             message = f"a quantity in {unit} has at most {decimals} decimals"
         raise InvalidInput.one(field, "TOO_MANY_DECIMALS", message)
-    milli = int(number * QUANTITY_SCALE)
+    milli = _scaled_exactly(number, 3)
+    assert milli is not None  # whole in thousandths: checked above (no unit has more decimals)
     if abs(milli) >= MAX_QUANTITY_MILLI:
         raise InvalidInput.one(field, "TOO_LARGE", "the quantity is too large")
     return milli

@@ -144,8 +144,8 @@ class Messages:
         while True:
             if subscriber.items:
                 return subscriber.items.popleft()
-            if subscriber.ended is not None:
-                raise subscriber.ended
+            if subscriber.ended is not None:  # a fresh exception: the reason may be shared
+                raise SubscriptionEnded(subscriber.ended.reason, str(subscriber.ended))
             subscriber.wakeup.clear()
             await subscriber.wakeup.wait()
 

@@ -618,7 +618,7 @@ class Unsubscribed:
 
 async def unsubscribe(token: str) -> Unsubscribed | None:
     """Withdraws the consent the message with this token was sent under; None for an unknown token."""
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or "\x00" in token:
         return None
     async with transaction():
         message = await CampaignMessage.filter(token=token).first()

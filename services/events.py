@@ -26,20 +26,18 @@ import json
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.expressions import F
-
-from models.accounts import Account
 from models.events import Event
 from services import broadcast
 from services.access import Actor, Permission
 from services.db import on_commit, parse_id
 from services.errors import NotFound, ProblemList
+from services.raw_sql import raw_rows
 
 log = logging.getLogger("backoffice.events")
 
@@ -150,6 +148,16 @@ def _parse_message(message: Mapping[str, Any]) -> LiveEvent | None:
         return None
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to add to the log with `record_many`."""
+
+    type: str
+    payload: Mapping[str, Any]
+    order_id: uuid.UUID | None = None
+    actor_user_id: uuid.UUID | None = None
+
+
 async def record(
     account_id: uuid.UUID,
     *,
@@ -162,33 +170,55 @@ async def record(
     """Adds an event to the account's log, inside the caller's transaction; it is published
     after that transaction commits (never if it rolls back). Holds the account row's lock until
     commit: call it as late in the transaction as possible."""
+    recorded = await record_many(account_id, topic, [NewEvent(type, payload, order_id, actor_user_id)])
+    return recorded[0]
+
+
+# One statement takes the positions and locks the account row until commit.
+_TAKE_POSITIONS = "UPDATE account SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq"
+
+
+async def record_many(account_id: uuid.UUID, topic: str, new_events: Sequence[NewEvent]) -> list[Event]:
+    """Adds several events at once: three statements however many, so the account row's lock
+    (which orders the positions) is held as briefly as it can be."""
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}")
+    if not new_events:
+        return []
     account_id = uuid.UUID(str(account_id))
     recorded: list[tuple[Event, int]] = []
 
     async def publish_recorded() -> None:
-        event, previous = recorded[0]
-        await _publish(event, previous)
+        for event, previous in recorded:
+            await _publish(event, previous)
 
     on_commit(publish_recorded)  # raises outside a transaction, before anything is written
-    if not await Account.filter(id=account_id).update(event_seq=F("event_seq") + 1):
+    rows = await raw_rows(_TAKE_POSITIONS, [len(new_events), str(account_id)])
+    if not rows:
         raise ValueError(f"no account {account_id}")
-    position = await Account.filter(id=account_id).first().values_list("event_seq", flat=True)
+    first = int(rows[0]["event_seq"]) - len(new_events) + 1
     # Earlier positions have all committed (they held the lock we hold now), so this is final.
     previous = await last_position(account_id, topic)
-    event = await Event.create(
-        account_id=account_id,
-        position=position,
-        topic=topic,
-        type=type,
-        order_id=order_id,
-        actor_user_id=actor_user_id,
-        payload=json.loads(json.dumps(dict(payload), default=str)),
-        at=datetime.now(UTC),
-    )
-    recorded.append((event, previous))
-    return event
+    now = datetime.now(UTC)
+    events = [
+        Event(
+            id=uuid.uuid4(),
+            account_id=account_id,
+            position=first + index,
+            topic=topic,
+            type=spec.type,
+            order_id=spec.order_id,
+            actor_user_id=spec.actor_user_id,
+            payload=json.loads(json.dumps(dict(spec.payload), default=str)),
+            at=now,
+        )
+        for index, spec in enumerate(new_events)
+    ]
+    await Event.bulk_create(events)
+    for event in events:
+        recorded.append((event, previous))
+        previous = event.position
+    return events
 
 
 async def _publish(event: Event, previous: int) -> None:
@@ -334,15 +364,16 @@ async def order_feed(
         problems.add(["mine"], "NO_USER", "`mine` needs a user's session, not a store token")
     problems.raise_if_any()
     me = str(actor.user_id) if mine else None
-    async for event in follow(actor.account_id, ORDERS, after_event_id=after_event_id):
-        if wanted_types is not None and event.type not in wanted_types:
-            continue
-        payload = event.payload
-        if wanted_channels is not None and str(payload.get(CHANNEL_KEY)) not in wanted_channels:
-            continue
-        if me is not None and me not in (
-            str(payload.get(MANAGER_KEY)),
-            str(payload.get(PREVIOUS_MANAGER_KEY)),
-        ):
-            continue
-        yield event
+    async with aclosing(follow(actor.account_id, ORDERS, after_event_id=after_event_id)) as events:
+        async for event in events:
+            if wanted_types is not None and event.type not in wanted_types:
+                continue
+            payload = event.payload
+            if wanted_channels is not None and str(payload.get(CHANNEL_KEY)) not in wanted_channels:
+                continue
+            if me is not None and me not in (
+                str(payload.get(MANAGER_KEY)),
+                str(payload.get(PREVIOUS_MANAGER_KEY)),
+            ):
+                continue
+            yield event

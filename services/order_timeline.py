@@ -82,15 +82,14 @@ def payload_of(order: Order, spec: EventSpec) -> dict[str, object]:
 
 async def record_event(order: Order, actor_user_id: uuid.UUID | None, *specs: EventSpec) -> None:
     """Adds events of the order to the account's log; call inside the change's transaction, last."""
-    for spec in specs:
-        await events.record(
-            order.account_id,
-            topic=events.ORDERS,
-            type=spec.type.value,
-            payload=payload_of(order, spec),
-            order_id=order.id,
-            actor_user_id=actor_user_id,
-        )
+    await events.record_many(
+        order.account_id,
+        events.ORDERS,
+        [
+            events.NewEvent(spec.type.value, payload_of(order, spec), order.id, actor_user_id)
+            for spec in specs
+        ],
+    )
 
 
 async def events_of_orders(account_id: uuid.UUID, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list]:

@@ -602,7 +602,7 @@ async def list_orders(
         )
         matches = Q(external_id=text) | Q(customer_id__in=Subquery(by_customer))
         digits = text.lstrip("#")
-        if digits.isdigit() and len(digits) < 19:
+        if digits.isascii() and digits.isdigit() and len(digits) < 19:
             matches |= Q(number=int(digits))
         query = query.filter(matches)
     return await paginate(query, order_by="number", first=first, after=after)

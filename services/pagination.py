@@ -53,6 +53,27 @@ def _decode(cursor: str) -> tuple[object, uuid.UUID]:
         ) from exc
 
 
+def _check_cursor_value(query: QuerySet, order_by: str, value: object) -> None:
+    """A cursor's value must be of the sort column's type: a forged one never reaches the database."""
+    field = query.model._meta.fields_map.get(order_by)
+    python_type = getattr(field, "field_type", None)
+    max_length = getattr(field, "max_length", None) or 10**6
+    fits = (
+        python_type is None
+        or (value is None and getattr(field, "null", False))
+        or (
+            python_type is int
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and abs(value) < 2**63
+        )
+        or (python_type is str and isinstance(value, str) and len(value) <= max_length)
+        or (python_type is datetime and isinstance(value, datetime) and value.tzinfo is not None)
+    )
+    if not fits:
+        raise InvalidInput.one(["after"], "INVALID_CURSOR", "the cursor is not one this API gave out")
+
+
 def check_page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE
@@ -67,6 +88,7 @@ async def paginate(query: QuerySet[T], *, order_by: str, first: int | None, afte
     counted = query
     if after:
         value, row_id = _decode(after)
+        _check_cursor_value(query, order_by, value)
         query = query.filter(Q(**{f"{order_by}__gt": value}) | Q(**{order_by: value, "id__gt": row_id}))
     rows = await query.order_by(order_by, "id").limit(size + 1) if size else []
     has_next = len(rows) > size

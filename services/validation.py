@@ -21,8 +21,13 @@ def clean_text(
 ) -> str:
     """The value trimmed; records a problem when it is required and empty, or longer than allowed."""
     name = what or field[-1]
+    if value is not None and not isinstance(value, str):  # from JSON bodies (callbacks, imports)
+        problems.add(field, "INVALID", f"{name} must be text")
+        return ""
     text = (value or "").strip()
-    if required and not text:
+    if "\x00" in text:  # PostgreSQL stores no NUL in text
+        problems.add(field, "INVALID_CHARACTERS", f"{name} must not contain the NUL character")
+    elif required and not text:
         problems.add(field, "REQUIRED", f"{name} must not be empty")
     elif len(text) > max_length:
         problems.add(field, "TOO_LONG", f"{name} is longer than {max_length} characters")

@@ -204,6 +204,39 @@ async def test_filters_by_type_channel_and_mine(db, redis_url, server, company, 
         assert assigned.type == "ASSIGNED"
 
 
+async def test_subscribers_asking_different_things_of_one_event_each_get_theirs(
+    db, redis_url, server, company
+):
+    start = {"afterEventId": str((await emit(company.account_id)).id)}
+    small = "subscription($afterEventId: ID) { orderEvents(afterEventId: $afterEventId) { id } }"
+    async with connected(server, company.token) as one, connected(server, company.token, LEGACY_WS) as two:
+        ops = [
+            (one, await one.subscribe(small, start)),
+            (one, await one.subscribe(ORDER_EVENTS, start)),
+            (two, await two.subscribe(ORDER_EVENTS, start)),
+            (two, await two.subscribe(ORDER_EVENTS, {**start, "types": ["PAID"]})),
+        ]
+        event = await emit(company.account_id, "STATUS_CHANGED", from_status="NEW", to_status="PACKED")
+        shapes = [await c.events(op, 1) for c, op in ops[:3]]
+        assert shapes[0] == [{"id": str(event.id)}]
+        assert shapes[1] == shapes[2]
+        assert shapes[1][0]["toStatus"] == "PACKED" and shapes[1][0]["orderId"] == str(event.order_id)
+        assert await two.quiet(ops[3][1], 0.3)
+
+
+async def test_an_unexpected_error_in_an_event_is_masked_and_the_feed_goes_on(db, redis_url, server, company):
+    start = {"afterEventId": str((await emit(company.account_id)).id)}
+    async with connected(server, company.token) as client:
+        op = await client.subscribe(ORDER_EVENTS, start)
+        await emit(company.account_id, "NOT_A_TYPE_OF_OURS")  # its `type` field cannot resolve
+        with pytest.raises(Ended) as ended:
+            await client.next(op)
+        error = ended.value.errors[0]
+        assert error["extensions"]["code"] == "INTERNAL_ERROR" and "NOT_A_TYPE" not in error["message"]
+        later = await emit(company.account_id, "PAID")
+        assert ids(await client.events(op, 1)) == [str(later.id)]
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_connection_without_a_valid_token_is_refused(db, redis_url, server, company, protocol):
     for token in (None, "bos_not-a-token"):

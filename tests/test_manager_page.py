@@ -55,6 +55,9 @@ async def test_a_manager_sees_a_new_order_live_and_confirms_it(live_server: Live
             await page.fill("#password", shop.password)
             await page.click("#login")
             await page.wait_for_selector("#live:text('live')", timeout=15000)
+            # Logged in: the form is gone and the app is there.
+            assert not await page.is_visible("#login-form")
+            assert await page.is_visible("#app")
 
             number = await shop.place("browser-1")
             await page.wait_for_selector(

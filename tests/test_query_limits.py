@@ -138,3 +138,11 @@ async def test_unexpected_errors_are_masked_logged_and_carry_the_request_id(capl
     assert "req-123" in error.message
     assert error.extensions == {"code": "INTERNAL_ERROR", "requestId": "req-123"}
     assert any("req-123" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_client_mistakes_are_not_logged_as_server_errors(company, caplog):
+    with caplog.at_level(logging.ERROR):
+        await company.api.raw('{ variantBySku(sku: "nope") { id } }')
+        await company.api.raw("{ products(first: 251) { totalCount } }")
+        await company.api.raw("{ me { nosuchfield } }")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

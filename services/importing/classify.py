@@ -60,6 +60,9 @@ class Classified:
     reason: str = ""  # why an INVALID or BAD_DEBT row is not taken
 
 
+CENT = Decimal("0.01")
+
+
 @dataclass
 class ProductInfo:
     code: str
@@ -67,6 +70,8 @@ class ProductInfo:
     name: str = ""
     fallback_name: str = ""
     raw_codes: set[str] = field(default_factory=set)
+    # The latest price it was sold at (lines come in time order): its catalog RETAIL price.
+    last_price: Decimal | None = None
 
     @property
     def display_name(self) -> str:
@@ -146,6 +151,8 @@ def catalog(lines: Iterable[Classified]) -> dict[str, ProductInfo]:
         if info is None:
             info = products[item.code] = ProductInfo(item.code, is_service_code(item.code))
         info.raw_codes.add(item.row.code)
+        if item.row.price > 0 and item.row.quantity > 0 and item.row.price == item.row.price.quantize(CENT):
+            info.last_price = item.row.price
         text = item.row.description
         if text:
             if not info.name and item.row.price > 0:

@@ -39,7 +39,7 @@ from services.amounts import QUANTITY_SCALE
 from services.db import transaction
 from services.errors import InvalidInput
 from services.importing import bulk
-from services.importing.classify import classify
+from services.importing.classify import ProductInfo, classify
 from services.importing.plan import ImportPlan, InvoicePlan, build_plan
 from services.importing.reader import read_rows
 from services.order_timeline import EventSpec, OrderEventType, OrderStatus, payload_of
@@ -201,6 +201,9 @@ class _Loader:
                     name=p.display_name[:500],
                     group_path=["Services"] if p.is_service else None,
                     is_service=p.is_service,
+                    prices=[catalog.PriceSpec("RETAIL", p.last_price)]
+                    if p.last_price and not p.is_service
+                    else [],
                 )
                 for p in chunk
             ]
@@ -601,3 +604,10 @@ class _Batch:
 
 def _copy(known: _Known) -> _Known:
     return _Known(known.order_id, known.number, known.payment_id, known.total, known.refunded)
+
+
+def _retail_price(product: ProductInfo) -> list[catalog.PriceSpec]:
+    """The catalog price of an imported product: the last price it sold at, so new orders have one."""
+    if product.is_service or product.last_price is None:
+        return []
+    return [catalog.PriceSpec("RETAIL", product.last_price)]

@@ -29,7 +29,7 @@ Where each rule lives:
 - `shortages`: what an INSUFFICIENT_STOCK error says about a level.
 - `ownership`: NOT_FOUND checks that warehouses and variants are the account's own.
 - `live`: publishing changed levels after commit, and the `stockChanges` feed.
-- `raw_sql`: the raw statements of the reservation hot path, for PostgreSQL and SQLite.
+- the raw statements of the reservation hot path go through `services/raw_sql.py`.
 
 Everything other modules use is imported from here: `from services.inventory import X`.
 """

@@ -23,9 +23,9 @@ from services.inventory.levels import stock_levels_of
 from services.inventory.levels_update import LevelChanges, apply_changes, ensure_level
 from services.inventory.live import publish_after_commit
 from services.inventory.ownership import check_owned
-from services.inventory.raw_sql import raw_count, raw_rows
 from services.inventory.shortages import level_facts, reservation_shortage
 from services.inventory.specs import Pair, ReservationRequest
+from services.raw_sql import raw_count, raw_rows
 
 OPEN, RELEASED, SHIPPED = "OPEN", "RELEASED", "SHIPPED"
 

@@ -1,5 +1,5 @@
-"""Raw SQL for the reservation hot path, where building the same statement through the ORM costs
-more than running it.
+"""Raw SQL for hot paths (reservations, the event log's counter), where building the same
+statement through the ORM costs more than running it.
 
 Statements are written for PostgreSQL ($1, $2, … each used once, in order) and run on the
 current transaction's connection; for SQLite the placeholders become `?`.
