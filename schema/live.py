@@ -170,26 +170,29 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             _shared.popitem(last=False)
         return self._run_for_all(key, future, serially)
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        if self.operation.operation == OperationType.SUBSCRIPTION and "_variables_key" not in self.__dict__:
+            self._variables_key = self._selection_variables_key()  # once; each event's copy has it
+        return super().build_per_event_executor(payload)
+
     def _share_key(self) -> tuple | None:
         event_id = getattr(self.root_value, "shared_id", None)
         share = getattr(self.context_value, "share_key", None)
-        if event_id is None or share is None:
+        variables = self.__dict__.get("_variables_key")
+        if event_id is None or share is None or variables is None:
             return None
-        return (event_id, id(self.operation), self._variables_key(), share)
+        return (event_id, id(self.operation), variables, share)
 
-    def _variables_key(self) -> str:
-        names = self.__dict__.get("_selection_variables")
-        if names is None:  # once per subscription (per-event executors are copies of this one)
-            collector = _VariableNames()
-            for selection in self.operation.selection_set.selections:
-                if getattr(selection, "selection_set", None) is not None:
-                    visit(selection.selection_set, collector)
-            for fragment in self.fragment_definitions.values():
-                visit(fragment, collector)
-            names = sorted(collector.names)
-            self._selection_variables = names
+    def _selection_variables_key(self) -> str:
+        """The values of the variables used below the root field (and in fragments)."""
+        collector = _VariableNames()
+        for selection in self.operation.selection_set.selections:
+            if getattr(selection, "selection_set", None) is not None:
+                visit(selection.selection_set, collector)
+        for fragment in self.fragment_definitions.values():
+            visit(fragment, collector)
         coerced = self.variable_values.coerced
-        return json.dumps([coerced.get(n) for n in names], default=str) if names else ""
+        return json.dumps([[n, coerced.get(n)] for n in sorted(collector.names)], default=str)
 
     async def _run_for_all(self, key: tuple, future: asyncio.Future, serially: bool | None) -> Any:
         try:

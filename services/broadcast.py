@@ -154,10 +154,14 @@ class Messages:
         subscriber = self._subscriber
         if not subscriber.items and subscriber.ended is None:
             subscriber.wakeup.clear()
+            # A timer that wakes the subscriber up with nothing queued (cheaper than a timeout
+            # scope, and this runs for every message of every subscriber).
+            timer = asyncio.get_running_loop().call_later(within, subscriber.wakeup.set)
             try:
-                async with asyncio.timeout(within):
-                    await subscriber.wakeup.wait()
-            except TimeoutError:
+                await subscriber.wakeup.wait()
+            finally:
+                timer.cancel()
+            if not subscriber.items and subscriber.ended is None:
                 return None
         return await self.__anext__()
 
