@@ -42,8 +42,9 @@ from services import queue
 from services.access import Actor, Permission
 from services.db import get_owned, transaction
 from services.errors import InvalidInput, ProblemList
+from services.order_records import page_of_order_records
 from services.order_timeline import EventSpec, OrderEventType, record_event
-from services.pagination import Page, paginate
+from services.pagination import Page
 from services.validation import clean_text, is_email
 
 log = logging.getLogger("backoffice.dropship")
@@ -487,14 +488,9 @@ async def get_dropship_order(
 async def list_dropship_orders(
     actor: Actor, *, order_id: object | None, status: str | None, first: int | None, after: str | None
 ) -> Page[DropshipOrder]:
-    actor.require(Permission.ORDERS_READ)
-    query = DropshipOrder.filter(account_id=actor.account_id)
-    if order_id is not None:
-        order = await get_owned(Order, actor, order_id, field=["orderId"], what="order")
-        query = query.filter(order_id=order.id)
-    if status:
-        query = query.filter(status=status)
-    return await paginate(query, order_by="created_at", first=first, after=after)
+    return await page_of_order_records(
+        DropshipOrder, actor, order_id=order_id, status=status, first=first, after=after
+    )
 
 
 async def sweep_dropship_orders() -> int:

@@ -37,8 +37,9 @@ from services.amounts import QUANTITY_SCALE, currency_exponent
 from services.db import get_owned, transaction
 from services.errors import InvalidInput, ProblemList
 from services.fiscal_provider import AtolClient, ProviderRefused
+from services.order_records import page_of_order_records
 from services.order_timeline import EventSpec, OrderEventType, record_event
-from services.pagination import Page, paginate
+from services.pagination import Page
 from services.validation import clean_text, is_email
 
 try:  # the live-feeds domain; until it lands, the rows are the only record
@@ -406,14 +407,9 @@ async def get_receipt(actor: Actor, receipt_id: object, field_path: Sequence[str
 async def list_receipts(
     actor: Actor, *, order_id: object | None, status: str | None, first: int | None, after: str | None
 ) -> Page[Receipt]:
-    actor.require(Permission.ORDERS_READ)
-    query = Receipt.filter(account_id=actor.account_id)
-    if order_id is not None:
-        order = await get_owned(Order, actor, order_id, field=["orderId"], what="order")
-        query = query.filter(order_id=order.id)
-    if status:
-        query = query.filter(status=status)
-    return await paginate(query, order_by="created_at", first=first, after=after)
+    return await page_of_order_records(
+        Receipt, actor, order_id=order_id, status=status, first=first, after=after
+    )
 
 
 async def retry_receipt(actor: Actor, receipt_id: object) -> Receipt:
