@@ -19,7 +19,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from tests.fakes.http import DROP, HANG, HttpServer, Reply, Request
+from tests.fakes.http import DROP, HANG, FakeHttpService, Reply, Request
 
 FIXTURES = json.loads(
     (
@@ -33,7 +33,9 @@ def fixture(name: str) -> dict:
     return copy.deepcopy(FIXTURES[name])
 
 
-class FakeFiscalProvider:
+class FakeFiscalProvider(FakeHttpService):
+    path = "/possystem/v4"
+
     def __init__(
         self, *, login: str = "shop-login", password: str = "shop-pass", group: str = "group-1"
     ) -> None:
@@ -47,25 +49,10 @@ class FakeFiscalProvider:
         self.by_uuid: dict[str, dict] = {}
         self.report_waits = 1
         self.slow = 0.0
-        self.failures: list[str] = []
-        self.http = HttpServer(self.handle)
-
-    @property
-    def url(self) -> str:
-        return self.http.url + "/possystem/v4"
-
-    def fail_next(self, *modes: str) -> None:
-        self.failures.extend(modes)
+        super().__init__()
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
-
-    async def __aenter__(self) -> FakeFiscalProvider:
-        await self.http.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.http.stop()
 
     async def handle(self, request: Request) -> object:
         mode = self.failures.pop(0) if self.failures else ""

@@ -124,3 +124,30 @@ class HttpServer:
             self._connections.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+class FakeHttpService:
+    """What every fake HTTP peer shares: a loopback server, failures on demand, `async with`."""
+
+    path = ""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.http = HttpServer(self.handle)
+
+    @property
+    def url(self) -> str:
+        return self.http.url + self.path
+
+    def fail_next(self, *modes: str) -> None:
+        self.failures.extend(modes)
+
+    async def __aenter__(self):  # noqa: ANN204 - returns the subclass
+        await self.http.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.http.stop()
+
+    async def handle(self, request: Request) -> object:
+        raise NotImplementedError

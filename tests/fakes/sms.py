@@ -8,34 +8,21 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.fakes.http import DROP, HANG, HttpServer, Reply, Request
+from tests.fakes.http import DROP, HANG, FakeHttpService, Reply, Request
 
 
-class FakeSmsGateway:
+class FakeSmsGateway(FakeHttpService):
+    path = "/send"
+
     def __init__(self, *, key: str = "sms-key", max_length: int = 335) -> None:
         self.key = key
         self.max_length = max_length
         self.accepted: dict[str, dict] = {}
         self.requests = 0
-        self.failures: list[str] = []
-        self.http = HttpServer(self.handle)
-
-    @property
-    def url(self) -> str:
-        return self.http.url + "/send"
-
-    def fail_next(self, *modes: str) -> None:
-        self.failures.extend(modes)
+        super().__init__()
 
     def per_recipient(self) -> Counter[str]:
         return Counter(m["to"] for m in self.accepted.values())
-
-    async def __aenter__(self) -> FakeSmsGateway:
-        await self.http.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.http.stop()
 
     async def handle(self, request: Request) -> object:
         self.requests += 1

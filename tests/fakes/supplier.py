@@ -7,31 +7,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from tests.fakes.http import DROP, HANG, HttpServer, Reply, Request
+from tests.fakes.http import DROP, HANG, FakeHttpService, Reply, Request
 
 
-class FakeSupplier:
+class FakeSupplier(FakeHttpService):
+    path = "/dropship"
+
     def __init__(self, secret: str = "supplier-shared-secret-0123456789") -> None:
         self.secret = secret
         self.orders: dict[str, dict] = {}
         self.requests = 0
         self.bad_signatures = 0
-        self.failures: list[str] = []
-        self.http = HttpServer(self.handle)
-
-    @property
-    def url(self) -> str:
-        return self.http.url + "/dropship"
-
-    def fail_next(self, *modes: str) -> None:
-        self.failures.extend(modes)
-
-    async def __aenter__(self) -> FakeSupplier:
-        await self.http.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.http.stop()
+        super().__init__()
 
     async def handle(self, request: Request) -> object:
         self.requests += 1
